@@ -1,0 +1,104 @@
+"""Fixtures for the helper-script tests: one in-process localcloud per session and an environment that
+points the AWS CLI at it, isolated from the caller's ~/.aws."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+REGION = "eu-west-1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO_ROOT / "scripts"
+
+from localcloud.config import Settings
+from localcloud.server import LocalCloud
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud(Settings(port=0)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def aws(cloud: LocalCloud) -> Callable[[str], Any]:
+    """`aws("sqs")` -> a boto3 client bound to the test server."""
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = boto3.client(
+                service,
+                endpoint_url=cloud.url,
+                region_name=REGION,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+        return clients[service]
+
+    return client
+
+
+@pytest.fixture(scope="session")
+def script_env(cloud: LocalCloud) -> dict[str, str]:
+    """The environment the scripts run with: the local cloud's endpoint, fake credentials, no ~/.aws."""
+    if shutil.which("aws") is None:
+        pytest.skip("the AWS CLI is not installed")
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key not in ("IAM_USERNAME",)
+    }
+    env.update(
+        AWS_ENDPOINT_URL=cloud.url,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def run_script(script_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`run_script("watch-sqs-queue.sh", "--once", "q", env={...}, cwd=...)` -> the completed process.
+    An env value of None removes that variable."""
+
+    def run(
+        script: str,
+        *args: str,
+        env: dict[str, str | None] | None = None,
+        cwd: Path | str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        merged = {key: value for key, value in {**script_env, **(env or {})}.items() if value is not None}
+        return subprocess.run(
+            [str(SCRIPTS / script), *args],
+            env=merged,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def name() -> str:
+    """A fresh username-like prefix, so tests sharing the session server never collide."""
+    return f"t{uuid.uuid4().hex[:10]}"
