@@ -170,7 +170,7 @@ def copy_project(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for pattern in ROOT_FILES:
         for path in ROOT.glob(pattern):
-            if path.name != "backend.tf":
+            if path.is_file() and path.name != "backend.tf":  # "*.tf" also matches the .tf/ directory
                 shutil.copy2(path, destination / path.name)
     for name in ROOT_DIRS:
         shutil.copytree(

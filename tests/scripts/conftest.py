@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.config import Settings
+from localcloud.server import LocalCloud
+
 REGION = "eu-west-1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO_ROOT / "scripts"
-
-from localcloud.config import Settings
-from localcloud.server import LocalCloud
 
 
 @pytest.fixture(scope="session")
