@@ -68,6 +68,7 @@ class MetricsReader:
         the last totals (the caller compares and reports)."""
         deadline = time.monotonic() + timeout
         delays = backoff.expo(base=2, factor=0.25, max_value=30)
+        next(delays)  # backoff's wait generators yield None first
         while True:
             totals = self.totals(list(wanted), since)
             if all(totals[m] >= want for m, want in wanted.items()) or time.monotonic() >= deadline:

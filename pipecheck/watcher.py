@@ -82,7 +82,8 @@ class QueueWatcher:
         started = time.monotonic()
         deadline = started + timeout
         seen_other = 0
-        waits = backoff.expo(base=1, factor=1, max_value=5)  # long-poll length grows 1, 2, 4, 5 s
+        waits = backoff.expo(base=2, factor=1, max_value=5)  # long-poll length grows 1, 2, 4, 5 s
+        next(waits)  # backoff's wait generators yield None first (primed by .send(None) in backoff itself)
         linger_until: float | None = None
         while True:
             now = time.monotonic()
