@@ -19,7 +19,7 @@ log = logging.getLogger("localcloud")
 HEALTH_PATH = "/_localcloud/health"
 
 # SNS -> SQS -> pipe -> bus -> rule -> SQS, then what observes it. Each module has install() (patch
-# moto once per process) and may have shutdown() (stop its threads).
+# moto once per process) and may have start() / shutdown() (its threads, per server start and stop).
 COMPONENTS: tuple[str, ...] = (
     "localcloud.fixes",
     "localcloud.metrics",
@@ -101,6 +101,10 @@ class LocalCloud:
         from werkzeug.serving import make_server
 
         self._components = install_components()
+        for module in self._components:
+            start = getattr(module, "start", None)
+            if start is not None:
+                start()
         app = HealthMiddleware(DomainDispatcherApplication(create_backend_app), self.settings, started)
         self._server = make_server(
             self.settings.host, self.settings.port, app, threaded=True, request_handler=MotoRequestHandler
