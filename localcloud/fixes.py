@@ -155,6 +155,13 @@ def _install_sqs_fixes() -> None:
         if "Policy" not in attributes and kept is not None:
             queue._policy_json = kept
 
+    @wrap(Queue, "delete_message", "rebuild the message list under the queue lock")
+    def delete_message(original: Any, queue: Queue, receipt_handle: str) -> None:
+        # moto rebuilds queue._messages without a lock while add_message appends under it: a send
+        # racing a delete (SNS delivery vs. a consumer, or the pipe engine) could be lost.
+        with queue._messages_lock:
+            original(queue, receipt_handle)
+
     @wrap(SQSBackend, "get_queue_attributes", "RedriveAllowPolicy; build the attributes once, not per name")
     def get_queue_attributes(original: Any, backend: SQSBackend, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
         queue = backend.get_queue(queue_name)

@@ -127,6 +127,12 @@ def install() -> None:
         return pipe
 
 
+def start() -> None:
+    """On every server start: resume the pipes that should run (a restart in the same process)."""
+    _ensure_supervisor()
+    reconcile()
+
+
 def shutdown() -> None:
     """Stop the supervisor and every worker within ~1 s; a later server start works again."""
     global _supervisor

@@ -213,9 +213,6 @@ class Worker:
     def _receive(self, cfg: PipeConfig, backend: Any, queue: Any) -> list[Any]:
         """Up to BatchSize messages: returns as soon as one arrives (no window) or when the batch is
         full / the window has passed; [] after IDLE_WAIT_S of nothing."""
-        visibility = queue.visibility_timeout
-        if cfg.window_s > 0:
-            visibility = PIPES_FUNCTION_TIMEOUT_S + cfg.window_s + 30
         cond = queue._messages_lock
         self._cond = cond
         batch: list[Any] = []
@@ -225,6 +222,10 @@ class Worker:
         while not self._stop.is_set():
             # Received outside the condition: moto's receive tolerates concurrent appends, and holding
             # the lock through its O(queue) scan would stall every SendMessage on a deep queue.
+            # Read per receive: a SetQueueAttributes VisibilityTimeout applies to the very next receive.
+            visibility = queue.visibility_timeout
+            if cfg.window_s > 0:
+                visibility = PIPES_FUNCTION_TIMEOUT_S + cfg.window_s + 30
             got = backend.receive_message(
                 queue_name=queue.name, count=cfg.batch_size - len(batch), wait_seconds_timeout=0,
                 visibility_timeout=visibility, message_attribute_names=["All"],

@@ -128,3 +128,37 @@ def test_handler_crash_answers_aws_style_internal_failure(
     assert status == 500, f"got HTTP {status}, expected 500"
     assert response["Error"]["Code"] == "InternalFailure", f"got {response['Error']['Code']}, expected InternalFailure"
     assert "boom" in response["Error"]["Message"], f"got {response['Error']['Message']!r}, expected the cause"
+
+
+def test_concurrent_sends_and_deletes_lose_nothing(aws, name) -> None:
+    """Deletes rebuild the message list; sends racing them must all survive."""
+    import threading
+
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=f"{name}-race")["QueueUrl"]
+    sent: list[str] = []
+    for i in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=f"old-{i}")
+    handles = [m["ReceiptHandle"] for _ in range(5)
+               for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+    def send() -> None:
+        for i in range(100):
+            body = f"new-{threading.get_ident()}-{i}"
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+            sent.append(body)
+
+    def delete() -> None:
+        for handle in handles:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+
+    threads = [threading.Thread(target=send), threading.Thread(target=send), threading.Thread(target=delete)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                   "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    total = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    expected = 50 - len(handles) + len(sent)
+    assert total == expected, f"got {total} messages in the queue, expected {expected} (sends lost to a racing delete?)"
