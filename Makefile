@@ -54,8 +54,8 @@ validate: tfrc ## terraform validate the root, modules and fixtures
 	done
 
 scan: $(SCAN_VENV)/.installed ## Security scan (checkov), offline
-	$(SCAN_VENV)/bin/checkov -d . --framework terraform --skip-download --quiet --compact \
-	  --skip-path .venv --skip-path .venv-scan --skip-path .terraform
+	$(SCAN_VENV)/bin/checkov -d . --framework terraform --skip-download --compact \
+	  --skip-path '\.venv' --skip-path '\.terraform' --skip-path '(^|/)\.tf/'
 
 backend: setup ## Render backend.tf from backend.tf.dist for TARGET and init
 	$(PY) -m pipecheck backend
