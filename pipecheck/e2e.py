@@ -24,7 +24,7 @@ class Outcome:
     published: list[Published] = field(default_factory=list)
     envelopes: dict[str, Any] = field(default_factory=dict)  # feed -> body received
     problems: dict[str, list[str]] = field(default_factory=dict)  # feed -> diffs
-    metrics: dict[str, float] = field(default_factory=dict)  # label -> total
+    metrics: list[tuple[HopMetric, float]] = field(default_factory=list)  # with its total
     shortfalls: list[str] = field(default_factory=list)  # metrics below their happy-path minimum
 
     @property
@@ -41,26 +41,44 @@ def expected_for(view: StackView, feed: str, event: dict[str, Any]) -> Expected:
     return Expected(params["source"], params["detail_type"], view.account_id, view.region, event)
 
 
-def hop_metrics(view: StackView) -> dict[Metric, float]:
-    """The happy-path minimum per hop for one event through every feed (aws-behaviour.md §8)."""
+HOP_ORDER = [
+    "topic", "topic -> buffer queue", "buffer queue", "buffer queue -> pipe", "pipe -> bus", "bus -> rule",
+    "rule -> purchase queue", "purchase queue",
+]
+
+
+@dataclass(frozen=True)
+class HopMetric:
+    hop: str  # where along the data flow
+    scope: str  # the feed, or "all" for the shared bus/rule/queue
+    metric: Metric
+    minimum: float  # happy-path minimum for one event per feed (aws-behaviour.md §8)
+
+
+def hop_metrics(view: StackView) -> list[HopMetric]:
+    """Per hop, in data-flow order, what one example event per feed must move."""
     n = float(len(view.feeds))
-    wanted: dict[Metric, float] = {}
+    rows: list[HopMetric] = []
     for feed in view.feeds:
         topic = view.topic_arns[feed].rsplit(":", 1)[-1]
         queue = view.buffer_queue_urls[feed].rsplit("/", 1)[-1]
         pipe = view.pipe_names[feed]
-        wanted[Metric.of("AWS/SNS", "NumberOfMessagesPublished", TopicName=topic)] = 1
-        wanted[Metric.of("AWS/SNS", "NumberOfNotificationsDelivered", TopicName=topic)] = 1
-        wanted[Metric.of("AWS/SQS", "NumberOfMessagesSent", QueueName=queue)] = 1
-        wanted[Metric.of("AWS/SQS", "NumberOfMessagesDeleted", QueueName=queue)] = 1
-        wanted[Metric.of("AWS/EventBridge/Pipes", "EventCount", PipeName=pipe)] = 1
+        rows += [
+            HopMetric("topic", feed, Metric.of("AWS/SNS", "NumberOfMessagesPublished", TopicName=topic), 1),
+            HopMetric("topic -> buffer queue", feed, Metric.of("AWS/SNS", "NumberOfNotificationsDelivered", TopicName=topic), 1),
+            HopMetric("buffer queue", feed, Metric.of("AWS/SQS", "NumberOfMessagesSent", QueueName=queue), 1),
+            HopMetric("buffer queue -> pipe", feed, Metric.of("AWS/SQS", "NumberOfMessagesDeleted", QueueName=queue), 1),
+            HopMetric("pipe -> bus", feed, Metric.of("AWS/EventBridge/Pipes", "EventCount", PipeName=pipe), 1),
+        ]
     dims = {"EventBusName": view.event_bus_name, "RuleName": view.rule_name}
-    wanted[Metric.of("AWS/Events", "MatchedEvents", **dims)] = n
-    wanted[Metric.of("AWS/Events", "Invocations", **dims)] = n
-    wanted[Metric.of("AWS/Events", "SuccessfulInvocationAttempts", **dims)] = n
     purchase = view.purchase_queue_url.rsplit("/", 1)[-1]
-    wanted[Metric.of("AWS/SQS", "NumberOfMessagesSent", QueueName=purchase)] = n
-    return wanted
+    rows += [
+        HopMetric("bus -> rule", "all", Metric.of("AWS/Events", "MatchedEvents", **dims), n),
+        HopMetric("rule -> purchase queue", "all", Metric.of("AWS/Events", "Invocations", **dims), n),
+        HopMetric("rule -> purchase queue", "all", Metric.of("AWS/Events", "SuccessfulInvocationAttempts", **dims), n),
+        HopMetric("purchase queue", "all", Metric.of("AWS/SQS", "NumberOfMessagesSent", QueueName=purchase), n),
+    ]
+    return rows
 
 
 def run(target: Target, view: StackView, timeout: float, metrics_timeout: float, progress: Progress) -> Outcome:
@@ -82,12 +100,14 @@ def run(target: Target, view: StackView, timeout: float, metrics_timeout: float,
         outcome.problems[feed] = diff(message.body, exp)
         state = "exact" if not outcome.problems[feed] else "DIFFERS"
         progress(f"{feed}: envelope arrived ({state})")
-    wanted = hop_metrics(view)
-    progress(f"reading {len(wanted)} hop metrics (up to {metrics_timeout:.0f} s)")
-    totals = MetricsReader(target.client("cloudwatch")).wait_for(wanted, since, metrics_timeout)
-    outcome.metrics = {m.label(): totals[m] for m in wanted}
+    rows = hop_metrics(view)
+    progress(f"reading {len(rows)} hop metrics (up to {metrics_timeout:.0f} s)")
+    totals = MetricsReader(target.client("cloudwatch")).wait_for({r.metric: r.minimum for r in rows}, since, metrics_timeout)
+    outcome.metrics = [(row, totals[row.metric]) for row in rows]
     outcome.shortfalls = [
-        f"{m.label()}: got {totals[m]:g}, expected >= {want:g}" for m, want in wanted.items() if totals[m] < want
+        f"{row.hop} ({row.scope}) {row.metric.label()}: got {total:g}, expected >= {row.minimum:g}"
+        for row, total in outcome.metrics
+        if total < row.minimum
     ]
     return outcome
 
@@ -98,7 +118,8 @@ def render(outcome: Outcome) -> str:
         lines.append(json.dumps(body, indent=2))
         for problem in outcome.problems.get(feed, []):
             lines.append(f"  !! {feed}: {problem}")
-    lines.append("metrics (sum since publish):")
-    lines.extend(f"  {label}: {value:g}" for label, value in outcome.metrics.items())
-    lines.extend(f"  !! {shortfall}" for shortfall in outcome.shortfalls)
+    lines.append("per-hop metrics (sum since publish, minimum for the happy path):")
+    for row, total in sorted(outcome.metrics, key=lambda rt: HOP_ORDER.index(rt[0].hop)):
+        mark = "ok" if total >= row.minimum else "!!"
+        lines.append(f"  {mark} {row.hop:<24} {row.scope:<9} {row.metric.namespace}/{row.metric.name} = {total:g} (>= {row.minimum:g})")
     return "\n".join(lines)

@@ -30,11 +30,11 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def target(settings: Settings) -> Iterator[Target]:
+def target(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     if settings.target == "aws":
         yield Target("aws", settings.region, None)
         return
-    cloud = LocalCloudProcess(free_port())
+    cloud = LocalCloudProcess(free_port(), state_dir=tmp_path_factory.mktemp("localcloud"))
     url = cloud.start()
     try:
         yield Target("local", settings.region, url)
