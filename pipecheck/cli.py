@@ -16,7 +16,7 @@ from typing import Any
 
 from . import e2e, tfcli
 from .outputs import StackView
-from .settings import ROOT, Settings, SettingsError
+from .settings import Settings, SettingsError
 from .stack import Deployment, in_place
 from .target import LocalCloudProcess, TargetError, health, resolve
 from .terraform import TerraformError

@@ -7,7 +7,6 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .settings import ROOT

@@ -403,7 +403,7 @@ CASES = [
          "buffer queue policy",
          lambda v, f: [f"aws:SourceArn condition is {other_topic(v, f)}, expected {v.topic_arns[f]}"]),
     Case("pipe-role-without-put-events", "basket", pipe_role_without_put_events, pipe_cannot_put_events,
-         "pipe role", lambda v, f: [f"does not allow events:PutEvents on arn:"],
+         "pipe role", lambda v, f: ["does not allow events:PutEvents on arn:"],
          frozenset({"pipe", "buffer queue", "pipe logs"})),
     Case("pipe-role-without-delete-message", "checkout", pipe_role_without_delete_message, pipe_cannot_delete,
          "pipe role", lambda v, f: [f"does not allow sqs:DeleteMessage on {v.buffer_queue_arns[f]}"],

@@ -77,15 +77,16 @@ def test_datapoints_to_alarm_and_breaching_missing_data(aws: Callable[[str], Any
     cw = aws("cloudwatch")
     # One non-breaching datapoint (1 <= 5) and two empty periods that count as breaching: 2 of 3 fire an
     # alarm that needs 2, not one that needs 3.
-    for alarm_name, needed, expected in ((f"{name}-2of3", 2, "ALARM"), (f"{name}-3of3", 3, "OK")):
+    expectations = {f"{name}-2of3": (2, "ALARM"), f"{name}-3of3": (3, "OK")}
+    for alarm_name, (needed, _) in expectations.items():
         cw.put_metric_alarm(
             AlarmName=alarm_name, Namespace=name, MetricName="Errors", Statistic="Sum", Period=60,
             EvaluationPeriods=3, DatapointsToAlarm=needed, Threshold=5, ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="breaching",
         )
     cw.put_metric_data(Namespace=name, MetricData=[{"MetricName": "Errors", "Value": 1}])
-    _wait_state(cw, f"{name}-2of3", "ALARM")
-    _wait_state(cw, f"{name}-3of3", "OK")
+    for alarm_name, (_, state) in expectations.items():
+        _wait_state(cw, alarm_name, state)
 
 
 def test_alarm_action_publishes_to_sns(aws: Callable[[str], Any], name: str) -> None:
