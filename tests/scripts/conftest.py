@@ -1,50 +1,21 @@
-"""Fixtures for the helper-script tests: one in-process localcloud per session and an environment that
-points the AWS CLI at it, isolated from the caller's ~/.aws."""
+"""Fixtures for the helper-script tests: an environment that points the AWS CLI at the session's
+localcloud (tests/conftest.py), isolated from the caller's ~/.aws."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from localcloud.config import Settings
 from localcloud.server import LocalCloud
 
 REGION = "eu-west-1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO_ROOT / "scripts"
-
-
-@pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(Settings(port=0)) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def aws(cloud: LocalCloud) -> Callable[[str], Any]:
-    """`aws("sqs")` -> a boto3 client bound to the test server."""
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = boto3.client(
-                service,
-                endpoint_url=cloud.url,
-                region_name=REGION,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-            )
-        return clients[service]
-
-    return client
 
 
 @pytest.fixture(scope="session")
@@ -99,9 +70,3 @@ def run_script(script_env: dict[str, str]) -> Callable[..., subprocess.Completed
         )
 
     return run
-
-
-@pytest.fixture
-def name() -> str:
-    """A fresh username-like prefix, so tests sharing the session server never collide."""
-    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,4 +1,6 @@
-"""Fixtures for localcloud's own tests: one in-process server per test session (per xdist worker)."""
+"""Fixtures shared by the suites that talk to an in-process localcloud (localcloud's own tests and the
+helper-script tests): one server per test session (per xdist worker), clients bound to it, and a
+fresh name prefix per test. The e2e suite runs localcloud as a subprocess instead (tests/e2e)."""
 
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ def aws(cloud: LocalCloud) -> Callable[[str], Any]:
                 service,
                 endpoint_url=cloud.url,
                 region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
             )
         return clients[service]
 
