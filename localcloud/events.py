@@ -28,6 +28,7 @@ from typing import Any
 from . import access, metrics
 from .events_pattern import PatternError, compile_pattern, loads_exact, matches
 from .events_transform import TransformError, dumps, target_input
+from .jsonlimits import event_detail_problem
 from .patching import wrap
 
 log = logging.getLogger("localcloud.events")
@@ -207,11 +208,12 @@ def _put_one(backend: Any, entry: dict[str, Any]) -> dict[str, str]:
             return _entry_error(
                 "InvalidArgument", f"Parameter {field} is not valid. Reason: {field} is a required argument."
             )
-    try:
-        detail = json.loads(detail_text)
-        exact_detail = loads_exact(detail_text)
-    except (ValueError, RecursionError):
-        return _entry_error("MalformedDetail", "Detail is malformed.")
+    detail, problem = event_detail_problem(detail_text)
+    if problem is not None:
+        # §4.2 limits (1000 levels, 64-bit integers) and strict JSON. UNCONFIRMED which error code AWS
+        # gives for the limits: MalformedDetail, the code for a detail it cannot take.
+        return _entry_error("MalformedDetail", problem)
+    exact_detail = loads_exact(detail_text)
     if not isinstance(detail, dict):
         # UNCONFIRMED whether AWS rejects valid non-object JSON; the docs require an object: reject.
         return _entry_error("MalformedDetail", "Detail is malformed.")

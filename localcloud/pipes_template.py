@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .jsonlimits import loads_strict
+
 MISSING: Any = object()
 
 _PLACEHOLDER = re.compile(r"<(\$(?:[.\[][^<>\s\"]*)?|aws\.pipes\.[A-Za-z.\-]+)>")
@@ -33,8 +35,8 @@ class TemplateError(ValueError):
 def parse_body(body: str) -> Any:
     """Pipes parses an SQS body that is valid JSON before filtering and transforming (§3.4)."""
     try:
-        return json.loads(body)
-    except ValueError:
+        return loads_strict(body)
+    except ValueError:  # not JSON (or not JSON a real parser accepts): the body stays a string
         return body
 
 

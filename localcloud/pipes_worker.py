@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import access, metrics, pipes_logs
+from .jsonlimits import loads_strict
 from .pipes_filter import compile_filters, passes
 from .pipes_template import MISSING, TemplateError, dynamic, parse_body, render
 
@@ -405,7 +406,7 @@ class Worker:
             }
             detail = render(cfg.template, rec.event, reserved)
             try:
-                json.loads(detail)
+                loads_strict(detail)
             except ValueError as exc:
                 # §3.4: output that is not JSON fails delivery to a target that needs JSON.
                 raise TemplateError(f"Input template output is not valid JSON: {exc}: {detail[:200]}") from exc

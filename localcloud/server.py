@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -89,6 +90,9 @@ class LocalCloud:
         return f"http://{self.settings.host}:{self.port}"
 
     def start(self) -> LocalCloud:
+        # EventBridge processes JSON nested up to 1000 levels (§4.2); Python's default limit of 1000
+        # frames would stop the parser just short of that.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
         self.settings.apply_to_moto()
         set_current(self.settings)
         started = time.monotonic()
