@@ -116,6 +116,8 @@ class Workspace:
         if backend is not None:
             template = (ROOT / "backend.tf.dist").read_text()
             backend_file.write_text(backend.render(template, username))
+            # Aligned like the rest of the code, so `terraform fmt -check` stays clean after a run.
+            subprocess.run(["terraform", "fmt", "-list=false", str(backend_file)], env=self.env, check=False)
             self._run("init", "init", backend_config={"key": backend.key}, reconfigure=IsFlagged, stream=stream)
         else:
             backend_file.unlink(missing_ok=True)
