@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,12 +18,12 @@ import boto3
 from botocore.config import Config
 
 from pipecheck.publisher import planted
-from pipecheck.target import LOCAL_CREDENTIALS, Target, free_port
+from pipecheck.target import LOCAL_CREDENTIALS, LocalCloudProcess, Target, free_port
 
 from . import latency, throughput
 from .apply import Cycle
 from .common import REGION, MotoServer, machine, median, moto_topic_queue
-from .footprint import SpawnedCloud
+from .footprint import READY_POLL_S, cloud_rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -86,9 +87,11 @@ def run(plan: Plan) -> dict[str, Any]:
 
     # Footprint: start time over start_runs spawns; the last one serves the rest of the run.
     starts: list[float] = []
-    cloud: SpawnedCloud | None = None
+    state_dir = Path(tempfile.mkdtemp(prefix="bench-localcloud-"))  # its log, away from .localcloud/
+    cloud: LocalCloudProcess | None = None
     for i in range(plan.start_runs):
-        cloud = SpawnedCloud(free_port()).start()
+        cloud = LocalCloudProcess(free_port(), state_dir=state_dir)
+        cloud.start(poll=READY_POLL_S)
         starts.append(cloud.start_s)
         _log(f"localcloud start {i + 1}/{plan.start_runs}: {cloud.start_s:.3f} s")
         if i < plan.start_runs - 1:
@@ -96,7 +99,7 @@ def run(plan: Plan) -> dict[str, Any]:
     assert cloud is not None
     results["start_s"] = round(median(starts), 3)
     results["start_samples_s"] = [round(s, 3) for s in starts]
-    results["rss_idle_mb"] = cloud.rss_mb()
+    results["rss_idle_mb"] = cloud_rss_mb(cloud)
 
     target = Target("local", REGION, cloud.url)
     applies: list[float] = []
@@ -133,7 +136,7 @@ def run(plan: Plan) -> dict[str, Any]:
                 topics = [(topic_arns[f], planted(f)) for f in feeds]
                 burst = throughput.burst(make_sns, make_sqs, topics, purchase_url, plan.burst_events,
                                          plan.publishers, plan.consumers)
-                results["rss_mb"] = cloud.rss_mb()
+                results["rss_mb"] = cloud_rss_mb(cloud)
                 _log(f"throughput stack: {burst.as_dict()}")
                 _log(f"throughput: {plan.burst_events} events, plain moto_server, one raw subscription")
                 topic_arn, queue_url = moto_topic_queue(moto, "burst")
@@ -152,7 +155,7 @@ def run(plan: Plan) -> dict[str, Any]:
                                           [(topic_b, planted("basket"))], queue_b, plan.batch_events,
                                           plan.publishers, plan.consumers, batch=10)
                 _log(f"throughput batch moto: {base_b.as_dict()}")
-                results["rss_mb"] = max(results["rss_mb"], cloud.rss_mb())
+                results["rss_mb"] = max(results["rss_mb"], cloud_rss_mb(cloud))
             batch_tp = burst_b.as_dict()
             batch_tp["moto_per_s"] = base_b.delivered_per_s
             batch_tp["moto_lost"] = base_b.lost

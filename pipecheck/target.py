@@ -100,11 +100,13 @@ class LocalCloudProcess:
         self.pid_file = state_dir / f"localcloud-{port}.pid"
         self.log_file = state_dir / f"localcloud-{port}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.start_s = 0.0  # spawn -> first ready health answer
 
-    def start(self, timeout: float = 15.0, detach: bool = False) -> str:
+    def start(self, timeout: float = 15.0, detach: bool = False, poll: float = 0.05) -> str:
         if health(self.url):
             raise TargetError(f"something already answers on {self.url}; stop it first (make down)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        spawned = time.perf_counter()
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "localcloud", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -117,11 +119,12 @@ class LocalCloudProcess:
         self.pid_file.write_text(str(self.process.pid))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if health(self.url):
+            if health(self.url, timeout=0.2):
+                self.start_s = time.perf_counter() - spawned
                 return self.url
             if self.process.poll() is not None:
                 raise TargetError(f"localcloud exited with {self.process.returncode}; see {self.log_file}")
-            time.sleep(0.05)  # bounded readiness poll, deadline above
+            time.sleep(poll)  # bounded readiness poll, deadline above
         self.stop()
         raise TargetError(f"localcloud did not answer on {self.url} within {timeout:.0f} s; see {self.log_file}")
 
