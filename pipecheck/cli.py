@@ -60,7 +60,7 @@ def cmd_terraform(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "plan":
         if target.is_local:
             deployment.provided.apply(stream=True)
-        changed, text = deployment.stack.plan_changes()
+        _, text = deployment.stack.plan_changes()
         print(text)
         return 0
     if args.command == "apply":

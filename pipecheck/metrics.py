@@ -4,6 +4,7 @@ metrics lag by minutes (the local cloud has them at once)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -66,11 +67,36 @@ class MetricsReader:
     def wait_for(self, wanted: dict[Metric, float], since: datetime, timeout: float) -> dict[Metric, float]:
         """Poll until every metric's total reaches its wanted minimum, or the deadline passes; returns
         the last totals (the caller compares and reports)."""
-        deadline = time.monotonic() + timeout
-        delays = backoff.expo(base=2, factor=0.25, max_value=30)
-        next(delays)  # backoff's wait generators yield None first
-        while True:
-            totals = self.totals(list(wanted), since)
-            if all(totals[m] >= want for m, want in wanted.items()) or time.monotonic() >= deadline:
-                return totals
-            time.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))  # bounded backoff poll
+        return _poll(lambda: self.totals(list(wanted), since), wanted, timeout)
+
+
+class Deltas:
+    """Metric totals relative to a baseline taken at construction (same window start, so the
+    difference is what happened since then)."""
+
+    def __init__(self, reader: MetricsReader, metrics: list[Metric]) -> None:
+        self.reader = reader
+        self.metrics = metrics
+        self.since = datetime.now(timezone.utc)
+        self.base = reader.totals(metrics, self.since)
+
+    def now(self) -> dict[Metric, float]:
+        totals = self.reader.totals(self.metrics, self.since)
+        return {m: totals[m] - self.base[m] for m in self.metrics}
+
+    def wait(self, wanted: dict[Metric, float], timeout: float) -> dict[Metric, float]:
+        """Poll until every wanted delta is reached; returns the last deltas (callers assert)."""
+        return _poll(self.now, wanted, timeout)
+
+
+def _poll(read: Callable[[], dict[Metric, float]], wanted: dict[Metric, float], timeout: float) -> dict[Metric, float]:
+    """read() until every wanted value is reached or the deadline passes, backing off from 0.25 s to
+    30 s (real AWS publishes metrics minutes late); returns the last reading."""
+    deadline = time.monotonic() + timeout
+    delays = backoff.expo(base=2, factor=0.25, max_value=30)
+    next(delays)  # backoff's wait generators yield None first
+    while True:
+        current = read()
+        if all(current[m] >= want for m, want in wanted.items()) or time.monotonic() >= deadline:
+            return current
+        time.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))  # bounded backoff poll

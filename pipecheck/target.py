@@ -21,9 +21,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from localcloud.server import HEALTH_PATH
+
 from .settings import ROOT, Settings
 
-HEALTH_PATH = "/_localcloud/health"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
 STATE_DIR = ROOT / ".localcloud"
 

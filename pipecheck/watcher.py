@@ -38,7 +38,7 @@ def _parse(message: dict[str, Any]) -> Received:
     raw = message["Body"]
     try:
         body: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes
         body = raw
     return Received(
         body=body,

@@ -19,7 +19,7 @@ import pytest
 
 from pipecheck import doctor
 from pipecheck.envelope import Expected, diff
-from pipecheck.metrics import Metric, MetricsReader
+from pipecheck.metrics import Deltas, Metric, MetricsReader
 from pipecheck.outputs import StackView
 from pipecheck.publisher import Publisher, planted
 from pipecheck.stack import Deployment
@@ -42,32 +42,6 @@ class Waits:
 
 LOCAL_WAITS = Waits(arrive=15, dead=30, absent=2, metrics=10, canary=10)
 AWS_WAITS = Waits(arrive=120, dead=300, absent=30, metrics=600, canary=120)
-
-
-class Deltas:
-    """Metric totals relative to a baseline taken now (same window start, so the difference is what
-    happened since the baseline)."""
-
-    def __init__(self, reader: MetricsReader, metrics: list[Metric]) -> None:
-        self.reader = reader
-        self.metrics = metrics
-        self.since = datetime.now(timezone.utc)
-        self.base = reader.totals(metrics, self.since)
-
-    def now(self) -> dict[Metric, float]:
-        totals = self.reader.totals(self.metrics, self.since)
-        return {m: totals[m] - self.base[m] for m in self.metrics}
-
-    def wait(self, wanted: dict[Metric, float], timeout: float) -> dict[Metric, float]:
-        """Poll until every wanted delta is reached; returns the last deltas (callers assert)."""
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            deltas = self.now()
-            if all(deltas[m] >= want for m, want in wanted.items()) or time.monotonic() >= deadline:
-                return deltas
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))  # bounded backoff poll
-            delay = min(delay * 2, 5.0)
 
 
 @dataclass
